@@ -1,7 +1,4 @@
 """The backend interface: what kernels may use beyond the array API namespace `xp`."""
-import numpy as np
-
-
 class BackendError(ValueError):
     """A backend was asked for that cannot be had here (unknown name, missing package, no GPU)."""
 
@@ -20,8 +17,8 @@ class Backend:
     def synchronize(self):
         pass
 
-    def scatter_add(self, idx, vals, n_bins):
-        """Per row, sum vals into bins: [B, H] int, [B, H] -> [B, n_bins]; out[b, k] = sum_{h: idx[b,h]=k} vals[b,h]."""
+    def scatter_add(self, idx, vals, size):
+        """Sum vals into bins: [M] int, [M] -> [size]; out[k] = sum_{i: idx[i] = k} vals[i]."""
         raise NotImplementedError
 
     def device(self):
@@ -37,13 +34,6 @@ class Backend:
         return f"<backend {self.name}: {self.device()}>"
 
 
-def bincount_scatter_add(xp, idx, vals, n_bins):
-    """scatter_add through one flat weighted bincount (NumPy and CuPy share this)."""
-    B = idx.shape[0]
-    flat = (idx + n_bins * xp.arange(B, dtype=idx.dtype)[:, None]).ravel()
-    out = xp.bincount(flat, weights=vals.ravel(), minlength=B * n_bins)
-    return out.reshape(B, n_bins).astype(vals.dtype, copy=False)
-
-
-def host_array(x):
-    return np.asarray(x)
+def bincount_scatter_add(xp, idx, vals, size):
+    """scatter_add as a weighted bincount (NumPy and CuPy share this; bincount sums in float64)."""
+    return xp.bincount(idx, weights=vals, minlength=size).astype(vals.dtype, copy=False)

@@ -30,8 +30,8 @@ class CupyBackend(Backend):
     def synchronize(self):
         self.cupy.cuda.Device().synchronize()
 
-    def scatter_add(self, idx, vals, n_bins):
-        return bincount_scatter_add(self.cupy, idx, vals, n_bins)
+    def scatter_add(self, idx, vals, size):
+        return bincount_scatter_add(self.cupy, idx, vals, size)
 
     def device(self):
         dev = self.cupy.cuda.Device()

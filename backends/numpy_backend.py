@@ -14,8 +14,8 @@ class NumpyBackend(Backend):
     def to_host(self, arr):
         return np.asarray(arr)
 
-    def scatter_add(self, idx, vals, n_bins):
-        return bincount_scatter_add(np, idx, vals, n_bins)
+    def scatter_add(self, idx, vals, size):
+        return bincount_scatter_add(np, idx, vals, size)
 
     def device(self):
         return "cpu (numpy %s)" % np.__version__

@@ -25,11 +25,11 @@ class StrictBackend(Backend):
     def to_host(self, arr):
         return np.asarray(arr)
 
-    def scatter_add(self, idx, vals, n_bins):
+    def scatter_add(self, idx, vals, size):
         xp = self.xp
-        bins = xp.arange(n_bins, dtype=idx.dtype)
-        hit = xp.astype(idx[:, :, None] == bins[None, None, :], vals.dtype)     # [B, H, n_bins]
-        return xp.sum(hit * vals[:, :, None], axis=1)
+        bins = xp.arange(size, dtype=idx.dtype)
+        hit = xp.astype(idx[:, None] == bins[None, :], vals.dtype)              # [M, size]
+        return xp.sum(hit * vals[:, None], axis=0)
 
     def device(self):
         return "cpu (array-api-strict %s)" % self.xp.__version__

@@ -49,81 +49,88 @@ class Embeddings:
 class Context:
     """A batch of token ids moved to the backend, with what every kernel needs precomputed.
 
-    z [B, H] the tokens, zp [B, H] the previous tokens (N, the padding id, at h = 0), x_last [B, d].
+    The index path works on a per-sentence token table T(v) [B, K] holding v's value on every possible
+    coordinate of an input: one-hot K = d+1 (v itself and a zero column for "no previous token");
+    otherwise K = 2N+1 (v @ E^T, then v @ Etil^T and the zero column). x[b, h] then reads two entries of
+    row b: flat indices i1 (its token) and i2 (its previous token) into the flattened [B*K] table.
     """
 
     def __init__(self, emb, tokens, path="auto"):
         bk, xp = emb.backend, emb.backend.xp
         tokens = np.asarray(tokens)
-        if tokens.ndim != 2 or tokens.shape[1] < 2:
-            raise ValueError(f"tokens must be a [B, H] integer array with H >= 2, got shape {tokens.shape}")
+        if tokens.ndim != 2 or tokens.shape[1] < 2 or tokens.dtype.kind not in "iu":
+            raise ValueError(f"tokens must be a [B, H] integer array with H >= 2, got {tokens.dtype} {tokens.shape}")
         B, H = tokens.shape
-        N = emb.N
+        N, d = emb.N, emb.d
         if tokens.min() < 0 or tokens.max() >= N:
             raise ValueError(f"tokens must be ids in 0..{N - 1}, got values in {tokens.min()}..{tokens.max()}")
         if path not in PATHS:
             raise ValueError(f"path={path!r} is unknown: choose one of {', '.join(PATHS)}")
         if path == "auto":
             path = "index" if emb.onehot or 2 * N <= H else "dense"
-        prev = np.concatenate([np.full((B, 1), N), tokens[:, :-1]], axis=1)
         self.emb, self.path, self.B, self.H = emb, path, B, H
-        self.z = bk.asarray(tokens.astype(np.int64))
-        self.zp = bk.asarray(prev.astype(np.int64))
-        self.z_last = self.z[:, H - 1]
-        self.zp_last = self.zp[:, H - 1]
+        z = tokens.astype(np.int64)
+        zl, zpl = z[:, H - 1], z[:, H - 2]                           # last token, and the one before it
+        self.z_last = bk.asarray(zl)
+        self.zp_last = bk.asarray(zpl)
         self.x_last = xp.take(emb.E, self.z_last, axis=0) + xp.take(emb.Et_pad, self.zp_last, axis=0)  # [B, d]
+        if emb.onehot:   # rows z_last and N + zp_last of x_last^T m, flattened over the d columns
+            rows = np.concatenate([zl, N + zpl])[:, None] * d + np.arange(d)[None, :]
+            self.last_rows = bk.asarray(rows.reshape(-1))                                        # [2Bd]
         if path == "dense":
-            flat = lambda table, ids: xp.take(table, xp.reshape(ids, (-1,)), axis=0)
-            self.X = xp.reshape(flat(emb.E, self.z) + flat(emb.Et_pad, self.zp), (B, H, emb.d))   # [B, H, d]
+            zp = np.concatenate([np.full((B, 1), N), z[:, :-1]], axis=1)     # previous token, N at h = 0
+            flat = lambda table, ids: xp.take(table, bk.asarray(ids.reshape(-1)), axis=0)
+            self.X = xp.reshape(flat(emb.E, z) + flat(emb.Et_pad, zp), (B, H, d))      # [B, H, d]
+            return
+        K = d + 1 if emb.onehot else 2 * N + 1
+        col1 = z                                                             # E(z[h]) coordinate
+        col2 = np.empty_like(z)                                              # Etil(z[h-1]) coordinate
+        col2[:, 0] = K - 1                                                   # no previous token: zero column
+        col2[:, 1:] = N + z[:, :-1]
+        base = (np.arange(B, dtype=np.int64) * K)[:, None]
+        self.K = K
+        self.i12 = bk.asarray(np.concatenate([(col1 + base).reshape(-1), (col2 + base).reshape(-1)]))  # [2BH]
 
-    # [B, d] -> [B, H]
-    def gather_x(self, v):
+    def _table(self, v):
+        """T(v) [B, K]: v's value on every coordinate an input can have."""
         xp, emb = self.emb.backend.xp, self.emb
+        zero = xp.zeros((self.B, 1), dtype=v.dtype)
+        if emb.onehot:
+            return xp.concat([v, zero], axis=1)
+        return xp.concat([v @ emb.E.T, v @ emb.Et_pad.T], axis=1)
+
+    # [B, d] -> [B, H]   out[b, h] = v[b] . x[b, h]
+    def gather_x(self, v):
+        xp = self.emb.backend.xp
         if self.path == "dense":
             return xp.sum(self.X * v[:, None, :], axis=2)
-        vE, vEt = self._read(v)                                              # [B, N], [B, N+1]
-        return xp.take_along_axis(vE, self.z, axis=1) + xp.take_along_axis(vEt, self.zp, axis=1)
+        both = xp.take(xp.reshape(self._table(v), (-1,)), self.i12)       # [2BH]
+        n = self.B * self.H
+        return xp.reshape(both[:n] + both[n:], (self.B, self.H))
 
-    # [B, H] -> [B, d]
+    # [B, H] -> [B, d]   out[b] = sum_h w[b, h] x[b, h]
     def scatter_x(self, w):
         xp, emb, bk = self.emb.backend.xp, self.emb, self.emb.backend
         if self.path == "dense":
             return xp.sum(self.X * w[:, :, None], axis=1)
-        cE = bk.scatter_add(self.z, w, emb.N)                                # [B, N]   sum of w per token
-        cEt = bk.scatter_add(self.zp, w, emb.N + 1)[:, :emb.N]               # [B, N]   per previous token
+        wf = xp.reshape(w, (-1,))
+        c = xp.reshape(bk.scatter_add(self.i12, xp.concat([wf, wf]), self.B * self.K), (self.B, self.K))
         if emb.onehot:
-            pad = xp.zeros((self.B, emb.d - 2 * emb.N), dtype=w.dtype)
-            return xp.concat([cE, cEt, pad], axis=1)
-        return cE @ emb.E + cEt @ emb.Et_pad[:emb.N, :]
-
-    def _read(self, v):
-        """Token coordinates of v: (v @ E^T [B, N], v @ Etil_pad^T [B, N+1], last column 0)."""
-        xp, emb = self.emb.backend.xp, self.emb
-        if emb.onehot:
-            zero = xp.zeros((self.B, 1), dtype=v.dtype)
-            return v[:, :emb.N], xp.concat([v[:, emb.N:2 * emb.N], zero], axis=1)
-        return v @ emb.E.T, v @ emb.Et_pad.T
+            return c[:, :emb.d]
+        N = emb.N
+        return c[:, :N] @ emb.E + c[:, N:2 * N] @ emb.Et_pad[:N, :]
 
     # x_last @ M  [B, d], [d, k] -> [B, k]
     def x_last_times(self, M):
         xp = self.emb.backend.xp
         if self.emb.onehot:   # two rows of M per sentence
-            Mpad = xp.concat([M[:2 * self.emb.N, :], xp.zeros((1, M.shape[1]), dtype=M.dtype)], axis=0)
-            return xp.take(Mpad, self.z_last, axis=0) + xp.take(Mpad, self._last_prev_row(), axis=0)
+            return xp.take(M, self.z_last, axis=0) + xp.take(M, self.zp_last + self.emb.N, axis=0)
         return self.x_last @ M
 
     # x_last^T @ m  [B, d] -> [d, d]
     def x_last_T_times(self, m):
-        xp, bk, emb = self.emb.backend.xp, self.emb.backend, self.emb
-        if emb.onehot:   # scatter the rows of m into rows z_last and N + z_prev of the result
-            d = emb.d
-            rows = xp.concat([self.z_last, self._last_prev_row()])               # [2B]
-            vals = xp.concat([m, m], axis=0)                                       # [2B, d]
-            idx = xp.broadcast_to(rows[None, :], (d, rows.shape[0]))              # [d, 2B]
-            out = bk.scatter_add(idx, vals.T, 2 * emb.N + 1)                       # [d, 2N+1]
-            return xp.concat([out[:, :2 * emb.N].T, xp.zeros((d - 2 * emb.N, d), dtype=m.dtype)], axis=0)
+        xp, bk, d = self.emb.backend.xp, self.emb.backend, self.emb.d
+        if self.emb.onehot:   # add the rows of m into rows z_last and N + zp_last of the result
+            mf = xp.reshape(m, (-1,))
+            return xp.reshape(bk.scatter_add(self.last_rows, xp.concat([mf, mf]), d * d), (d, d))
         return self.x_last.T @ m
-
-    def _last_prev_row(self):
-        """Row of x_last's previous-token coordinate in [0, 2N]; 2N stands for "none" (never at H >= 2)."""
-        return self.zp_last + self.emb.N
