@@ -32,6 +32,10 @@ class Params(dict):
             raise ValueError(f"parameter {key!r} needs shape {tuple(self[key].shape)}, got {host.shape}")
         dict.__setitem__(self, key, bk.asarray(host, dtype=self._model.dtype))
 
+    def set_array(self, key, arr):
+        """Store a backend array of the right shape as it is (the optimisers' path: no host round trip)."""
+        dict.__setitem__(self, key, arr)
+
     def to_host(self):
         bk = self._model.backend
         return {k: bk.to_host(v) for k, v in self.items()}
