@@ -83,13 +83,14 @@ class Context:
             self.X = xp.reshape(flat(emb.E, z) + flat(emb.Et_pad, zp), (B, H, d))      # [B, H, d]
             return
         K = d + 1 if emb.onehot else 2 * N + 1
-        col1 = z                                                             # E(z[h]) coordinate
-        col2 = np.empty_like(z)                                              # Etil(z[h-1]) coordinate
-        col2[:, 0] = K - 1                                                   # no previous token: zero column
-        col2[:, 1:] = N + z[:, :-1]
         base = (np.arange(B, dtype=np.int64) * K)[:, None]
+        i1 = z + base                                                        # E(z[h]) coordinate
+        i2 = np.empty_like(z)                                                # Etil(z[h-1]) coordinate
+        i2[:, 0] = K - 1                                                     # no previous token: zero column
+        np.add(z[:, :-1], N, out=i2[:, 1:])
+        i2 += base
         self.K = K
-        self.i12 = bk.asarray(np.concatenate([(col1 + base).reshape(-1), (col2 + base).reshape(-1)]))  # [2BH]
+        self.i1, self.i2 = bk.asarray(i1.reshape(-1)), bk.asarray(i2.reshape(-1))                  # [BH] each
 
     def _table(self, v):
         """T(v) [B, K]: v's value on every coordinate an input can have."""
@@ -104,17 +105,16 @@ class Context:
         xp = self.emb.backend.xp
         if self.path == "dense":
             return xp.sum(self.X * v[:, None, :], axis=2)
-        both = xp.take(xp.reshape(self._table(v), (-1,)), self.i12)       # [2BH]
-        n = self.B * self.H
-        return xp.reshape(both[:n] + both[n:], (self.B, self.H))
+        flat = xp.reshape(self._table(v), (-1,))                           # [B*K]
+        return xp.reshape(xp.take(flat, self.i1) + xp.take(flat, self.i2), (self.B, self.H))
 
     # [B, H] -> [B, d]   out[b] = sum_h w[b, h] x[b, h]
     def scatter_x(self, w):
         xp, emb, bk = self.emb.backend.xp, self.emb, self.emb.backend
         if self.path == "dense":
             return xp.sum(self.X * w[:, :, None], axis=1)
-        wf = xp.reshape(w, (-1,))
-        c = xp.reshape(bk.scatter_add(self.i12, xp.concat([wf, wf]), self.B * self.K), (self.B, self.K))
+        wf, size = xp.reshape(w, (-1,)), self.B * self.K
+        c = xp.reshape(bk.scatter_add(self.i1, wf, size) + bk.scatter_add(self.i2, wf, size), (self.B, self.K))
         if emb.onehot:
             return c[:, :emb.d]
         N = emb.N
