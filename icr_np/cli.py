@@ -324,6 +324,42 @@ def plot(run_dir, out):
     click.echo("wrote " + ", ".join(paths))
 
 
+@cli.command()
+@click.option("--figure", "figures", default="all", show_default=True,
+              help="Comma-separated: fig1, fig2, appendix, roles, theory, or all.")
+@click.option("--quick", is_flag=True, help="Smaller runs and grids: the whole set in a few minutes on two cores.")
+@click.option("--out", type=click.Path(file_okay=False), default="reproduction", show_default=True,
+              help="Output folder: runs/, the figures (PNG, PDF, JSON data) and REPORT.md. Finished runs are reused.")
+@click.option("--workers", type=int, default=None, help="Worker processes (default: the number of cores).")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="local: worker processes; dask: a local Dask cluster, or --scheduler's.")
+@click.option("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT (with --executor dask).")
+@click.option("--progress/--no-progress", default=True, show_default=True)
+def reproduce(figures, quick, out, workers, executor, scheduler, progress):
+    """Run the paper's experiments (SPEC 5), draw every figure with theory overlays, write REPORT.md."""
+    from icr_np.reproduce import reproduce as go
+    if workers is not None and workers < 1:
+        raise ValueError(f"--workers={workers} is invalid: need an integer >= 1")
+    t0 = time.time()
+    path = go(out=out, figures=tuple(f.strip() for f in figures.split(",")), quick=quick, workers=workers,
+              executor=executor, scheduler=scheduler, progress=CellProgress(progress))
+    click.echo(f"wrote {path} ({time.time() - t0:.0f} s)")
+
+
+class CellProgress:
+    """Counts finished cells on stderr (terminals only)."""
+
+    def __init__(self, enabled):
+        self.on = enabled and sys.stderr.isatty()
+
+    def __call__(self, done, total, name):
+        if self.on:
+            sys.stderr.write(f"\rcells {done}/{total}" + (f"  last: {name}" if name else "") + " " * 10)
+            if done == total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
 # ---- entry point --------------------------------------------------------------------------------------
 def one_line(msg):
     return " ".join(str(msg).split())
