@@ -69,7 +69,7 @@ class Context:
         if path == "auto":
             path = "index" if emb.onehot or 2 * N <= H else "dense"
         self.emb, self.path, self.B, self.H = emb, path, B, H
-        z = tokens.astype(np.int64)
+        z = tokens.astype(np.int64, copy=False)
         zl, zpl = z[:, H - 1], z[:, H - 2]                           # last token, and the one before it
         self.z_last = bk.asarray(zl)
         self.zp_last = bk.asarray(zpl)

@@ -46,14 +46,16 @@ def backward(G, cache, need):
     c, eff, ctx = cache, cache.eff, cache.ctx
     xp = ctx.emb.backend.xp
     grads = {}
-    dP_V = G.T @ c.s                                          # [N, d]   xi_A = s P_V^T
-    g_s = G @ c.P_V                                           # [B, d]
+    g_s = G @ c.P_V                                           # [B, d]   xi_A = s P_V^T
+    if "V" in need or "U" in need:
+        dP_V = G.T @ c.s                                      # [N, d]
     if "V" in need:                                           # P_V = U^T V
         grads["V"] = eff.U @ dP_V if _is_matrix(eff.V) else xp.sum(dP_V * eff.U.T)
     if eff.F is not None:
-        dP_F = G.T @ c.xF                                     # [N, d]   xi_F = xF P_F^T
-        g_xF = G @ c.P_F                                      # [B, d]
+        g_xF = G @ c.P_F                                      # [B, d]   xi_F = xF P_F^T
         g_s = g_s + eff.kappa * g_xF                          # xF = x_last + kappa s
+        if "F" in need or "U" in need:
+            dP_F = G.T @ c.xF                                 # [N, d]
         if "F" in need:
             grads["F"] = eff.U @ dP_F
         if "kappa" in need:

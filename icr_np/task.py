@@ -141,13 +141,12 @@ class RecallTask:
         z = self._filler(B, H, rng)
         z[:, H - 1] = q
         rows = np.arange(B)
-        free = np.ones((B, H - 2), dtype=bool)    # bigram starts 0..H-3 still available
-        for _ in range(self.n_planted):
-            p = _draw_free(free, rng)
+        starts = _plant_starts(self.n_planted + self.noisy, B, H, rng)   # [k, B] non-overlapping starts
+        for p in starts[:self.n_planted]:
             z[rows, p], z[rows, p + 1] = q, y
         noise_target = np.zeros(B, dtype=bool)
         if self.noisy:
-            p = _draw_free(free, rng)
+            p = starts[-1]
             z[rows, p], z[rows, p + 1] = q, self.tau
             noise_target = rng.random(B) < self.alpha
         targets = np.where(noise_target, self.tau, y)
@@ -172,17 +171,30 @@ class RecallTask:
         return np.random.default_rng(self.markov_seed).dirichlet(np.full(K, 0.5), size=K)
 
 
-def _draw_free(free, rng):
-    """Draw one bigram start per row uniformly among the free starts, then block it and its neighbours.
-
-    This is the paper's rule ("redrawn until it does not overlap") without the redraw loop: uniform over
-    the starts p' with |p' - p| >= 2 for every bigram p already planted.
+def _plant_starts(k, B, H, rng):
+    """k bigram starts per sentence in 0..H-3, drawn one after another, each uniform over the starts that do
+    not overlap the ones before (|p' - p| >= 2): the paper's "redrawn until it does not overlap", without
+    the redraw loop. The first two have closed forms (O(B)); later ones use a mask of free starts (O(B H)).
     """
-    B, S = free.shape
-    count = free.sum(1)                                   # [B]
-    k = np.floor(rng.random(B) * count).astype(np.int64)  # k-th free start
-    p = (np.cumsum(free, axis=1) > k[:, None]).argmax(1)
-    rows = np.arange(B)
-    for off in (-1, 0, 1):
-        free[rows, np.clip(p + off, 0, S - 1)] = False
-    return p
+    S = H - 2
+    out = [rng.integers(0, S, size=B)]
+    if k >= 2:   # uniform over the S - c starts outside [p-1, p+1]: skip the c blocked ones
+        p = out[0]
+        lo, hi = np.maximum(p - 1, 0), np.minimum(p + 1, S - 1)
+        c = hi - lo + 1
+        j = np.floor(rng.random(B) * (S - c)).astype(np.int64)
+        out.append(np.where(j < lo, j, j + c))
+    if k >= 3:
+        free = np.ones((B, S), dtype=bool)
+        rows = np.arange(B)
+        for p in out:
+            for off in (-1, 0, 1):
+                free[rows, np.clip(p + off, 0, S - 1)] = False
+        for _ in range(k - 2):
+            count = free.sum(1)
+            j = np.floor(rng.random(B) * count).astype(np.int64)    # the j-th free start
+            p = (np.cumsum(free, axis=1) > j[:, None]).argmax(1)
+            for off in (-1, 0, 1):
+                free[rows, np.clip(p + off, 0, S - 1)] = False
+            out.append(p)
+    return out

@@ -134,3 +134,35 @@ def test_invalid_tasks_are_refused(kw, needle):
 def test_unknown_preset():
     with pytest.raises(ValueError, match="preset='paper'"):
         RecallTask.preset("paper")
+
+
+@pytest.mark.parametrize("planted", [1, 2])
+def test_bigram_positions_follow_the_papers_redraw_rule(planted):
+    """Joint law of the planted starts against the rule computed exactly: p uniform over 0..H-3, each later
+    start uniform over those at distance >= 2 from every earlier one (tau's bigram drawn last)."""
+    import itertools
+    H, S, n = 9, 7, 120000
+    task = RecallTask.preset("paper-noisy", seq_len=H, n_planted=planted)
+    b = task.sample(n, np.random.default_rng(11))
+    z, q = b.tokens, b.triggers
+    is_y = (z[:, :-1] == q[:, None]) & (z[:, 1:] == b.outputs[:, None])
+    ptau = ((z[:, :-1] == q[:, None]) & (z[:, 1:] == task.tau)).argmax(1)
+    ys = [tuple(np.flatnonzero(r)) for r in is_y]
+    emp = {}
+    for y, t in zip(ys, ptau):
+        emp[(y, t)] = emp.get((y, t), 0) + 1
+    exact = {}
+
+    def walk(chosen, prob, k):
+        if k == planted + 1:
+            key = (tuple(sorted(chosen[:-1])), chosen[-1])
+            exact[key] = exact.get(key, 0.0) + prob
+            return
+        free = [s for s in range(S) if all(abs(s - c) >= 2 for c in chosen)]
+        for s in free:
+            walk(chosen + [s], prob / len(free), k + 1)
+
+    walk([], 1.0, 0)
+    assert set(emp) <= set(exact)
+    worst = max(abs(emp.get(k, 0) / n - p) / np.sqrt(p * (1 - p) / n) for k, p in exact.items())
+    assert worst < 5.0          # every cell within 5 standard errors
