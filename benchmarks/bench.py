@@ -1,0 +1,223 @@
+"""Benchmarks of icr_np, run on demand: `python cli.py bench` or `python benchmarks/bench.py`.
+
+Measures, in one process, with pairs alternated and medians reported:
+- one training step (sample, forward, backward, NGD update) of every variant at the paper's size, NumPy
+  float32 and float64, and, when PyTorch is installed, the same step in PyTorch autograd written densely
+  (W x[h] at every position) and in the efficient order;
+- the sampler alone;
+- scaling of the step in H, N and B;
+- FLOP and byte counts per step (a cost model of the index path) with the achieved rates against the
+  matmul rate and the copy bandwidth measured on the same machine; peak memory (tracemalloc).
+Results go to a JSON file with the environment. Speed is never asserted in the tests.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+
+# PyTorch's OpenMP threads spin after each parallel region by default, stealing the cores from the NumPy
+# step measured right after them; passive waiting keeps the alternated pairs fair.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from icr_np import RecallTask, build_model, runio                  # noqa: E402
+from icr_np.config import parse_model_name                          # noqa: E402
+from icr_np.gradcheck import randomize_params                       # noqa: E402
+from icr_np.optim import make_optimizer                             # noqa: E402
+
+VARIANTS = ("reparam-linear-FA", "reparam-relu-FA", "reparam-softmax-FA", "reparam-scaled-softmax-FA",
+            "reparamW-linear-FA", "reparamW-softmax-FA", "origin-linear-FA", "origin-relu-FA",
+            "origin-softmax-FA", "origin-softmax-F")
+
+
+def build(name, task, dtype, backend="numpy"):
+    p = parse_model_name(name)
+    m = build_model(task, kind=p["model"], attention=p["attention"], kappa=p["kappa"], scaled=p["scaled"],
+                    d_model=max(128, 2 * task.vocab_size + 8), dtype=dtype, backend=backend)
+    randomize_params(m, np.random.default_rng(0))
+    return m
+
+
+class NumpyStep:
+    def __init__(self, name, task, B, dtype, backend="numpy"):
+        self.task, self.B = task, B
+        self.m = build(name, task, dtype, backend)
+        self.opt = make_optimizer("ngd", 0.1, self.m.backend)
+        self.rng = np.random.default_rng(1)
+
+    def __call__(self):
+        b = self.task.sample(self.B, self.rng)
+        _, g = self.m.loss_and_grad(b.tokens, b.targets, as_array=True)
+        self.opt.step(self.m.params, g)
+        self.m.backend.synchronize()
+
+
+class TorchStep:
+    def __init__(self, name, task, B, dtype, form):
+        import torch
+        from torch_reference import TorchModel
+        self.torch = torch
+        self.task, self.B = task, B
+        self.tm = TorchModel(build(name, task, dtype), form)
+        self.rng = np.random.default_rng(1)
+
+    def __call__(self):
+        b = self.task.sample(self.B, self.rng)
+        self.tm.step(b.tokens, b.targets, 0.1)
+
+
+def median_ms(fns, repeats, warmup=2):
+    """Time callables alternately (a, b, c, a, b, c, ...); return the median of each in ms."""
+    for f in fns:
+        for _ in range(warmup):
+            f()
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for i, f in enumerate(fns):
+            t0 = time.perf_counter()
+            f()
+            times[i].append(time.perf_counter() - t0)
+    return [1e3 * statistics.median(t) for t in times]
+
+
+def machine_rates(dtype):
+    """Achievable rates here: a square matmul (FLOP/s) and a large copy (bytes/s), medians of 5."""
+    n = 512
+    a = np.random.default_rng(0).random((n, n)).astype(dtype)
+    mm = median_ms([lambda: a @ a], 5)[0] / 1e3
+    big = np.random.default_rng(0).random(8_000_000).astype(dtype)
+    cp = median_ms([lambda: big.copy()], 5)[0] / 1e3
+    return {"matmul_flops_per_s": 2 * n ** 3 / mm, "copy_bytes_per_s": 2 * big.nbytes / cp}
+
+
+def step_cost(name, B, H, N, d, itemsize):
+    """A cost model of one index-path step: FLOPs and bytes moved (approximate, stated in the README)."""
+    p = parse_model_name(name)
+    BH = B * H
+    # elementwise work on [B, H] arrays: 2 gathers + add (fwd, bwd), 2 scatters (fwd, bwd), sigma fwd/bwd
+    sig = {"linear": 0, "relu": 3, "softmax": 8}[p["attention"]]
+    flops = BH * (2 + 2 + 2 + sig + 2)
+    byts = BH * itemsize * (3 + 3 + 4 + 2 + sig) + BH * 8 * 4           # values, and int64 indices read 4 times
+    # readout and its backward: matmuls [B, d] x [d, N]
+    n_mm = 2 + (2 if p["kappa"] or p["model"] == "origin" else 0) + (2 if p["model"] == "origin" else 0)
+    flops += n_mm * 2 * B * d * N
+    flops += 2 * d * d * N * (3 if p["model"] == "origin" else 1)         # U^T V, U^T F, U dP
+    byts += B * N * 8 * 6 + B * d * itemsize * 8
+    return flops, byts
+
+
+def peak_memory_bytes(fn):
+    tracemalloc.start()
+    fn()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
+def environment():
+    from backends import get_backend
+    env = runio.environment(get_backend("numpy"))
+    try:
+        import torch
+        env["torch"] = torch.__version__
+        env["torch_threads"] = torch.get_num_threads()
+    except ImportError:
+        env["torch"] = None
+    env["cpu"] = platform.processor() or platform.machine()
+    env["cores"] = os.cpu_count()
+    return env
+
+
+def bench_variants(repeats, with_torch, dtype="float32"):
+    task = RecallTask.preset("paper-noisy")
+    B = 512
+    rows = []
+    have_torch = False
+    if with_torch:
+        try:
+            import torch  # noqa: F401
+            have_torch = True
+        except ImportError:
+            pass
+    rates = machine_rates(dtype)
+    for name in VARIANTS:
+        fns = [NumpyStep(name, task, B, dtype)]
+        if have_torch:
+            fns += [TorchStep(name, task, B, dtype, "efficient"), TorchStep(name, task, B, dtype, "dense")]
+        ms = median_ms(fns, repeats if not have_torch else max(3, repeats // 3))
+        d = fns[0].m.d_model
+        flops, byts = step_cost(name, B, task.seq_len, task.vocab_size, d, np.dtype(dtype).itemsize)
+        row = {"variant": name, "dtype": dtype, "numpy_ms": ms[0],
+               "gflops_per_s": flops / ms[0] / 1e6, "gbytes_per_s": byts / ms[0] / 1e6,
+               "flops": flops, "bytes": byts,
+               "matmul_fraction": flops / (ms[0] / 1e3) / rates["matmul_flops_per_s"],
+               "bandwidth_fraction": byts / (ms[0] / 1e3) / rates["copy_bytes_per_s"],
+               "peak_bytes": peak_memory_bytes(fns[0])}
+        if have_torch:
+            row.update(torch_efficient_ms=ms[1], torch_dense_ms=ms[2], speedup_vs_efficient=ms[1] / ms[0],
+                       speedup_vs_dense=ms[2] / ms[0])
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows, rates
+
+
+def bench_sampler(repeats):
+    task = RecallTask.preset("paper-noisy")
+    rng = np.random.default_rng(0)
+    step = NumpyStep("reparam-linear-FA", task, 512, "float32")
+    s, st = median_ms([lambda: task.sample(512, rng), step], repeats)
+    return {"sample_ms": s, "step_ms": st, "fraction_of_step": s / st}
+
+
+def bench_scaling(repeats, quick):
+    grid = []
+    Hs = (256, 1024) if quick else (256, 1024, 4096)
+    Ns = (60, 512) if quick else (60, 512, 2048)
+    Bs = (512, 2048) if quick else (512, 4096)
+    for H in Hs:
+        grid.append(dict(H=H, N=60, B=512))
+    for N in Ns[1:]:
+        grid.append(dict(H=256, N=N, B=512))
+    for B in Bs[1:]:
+        grid.append(dict(H=256, N=60, B=B))
+    rows = []
+    for g in grid:
+        task = RecallTask(vocab_size=g["N"], n_triggers=5, n_outputs=4, active_triggers=1, seq_len=g["H"], alpha=0.5)
+        for name in ("reparam-linear-FA", "origin-softmax-FA"):
+            f = NumpyStep(name, task, g["B"], "float32")
+            ms = median_ms([f], max(3, repeats // 2))[0]
+            row = {**g, "variant": name, "d": f.m.d_model, "numpy_ms": ms, "peak_bytes": peak_memory_bytes(f)}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=os.path.join(HERE, "results", "bench.json"))
+    ap.add_argument("--repeats", type=int, default=21)
+    ap.add_argument("--quick", action="store_true", help="fewer repeats and a smaller scaling grid")
+    ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    a = ap.parse_args(argv)
+    reps = 7 if a.quick else a.repeats
+    result = {"environment": environment(), "config": {"N": 60, "d": 128, "H": 256, "B": 512, "repeats": reps}}
+    result["variants"], result["rates"] = bench_variants(reps, not a.no_torch)
+    result["variants_float64"] = bench_variants(reps, False, "float64")[0]
+    result["sampler"] = bench_sampler(reps)
+    print(json.dumps(result["sampler"]), flush=True)
+    result["scaling"] = bench_scaling(reps, a.quick)
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    runio.atomic_write_json(a.out, result)
+    print("wrote", a.out)
+    return result
+
+
+if __name__ == "__main__":
+    main()
