@@ -81,10 +81,13 @@ class RecallTask:
         if isinstance(a, bool) or not isinstance(a, (int, float, np.floating)) or not (0.0 <= a < 1.0):
             raise ValueError(f"alpha={a!r} is invalid: need a number in [0, 1)")
         _check_int("n_planted", self.n_planted, 1, "need an integer >= 1")
-        slots = (self.seq_len - 1) // 2   # at most this many non-overlapping bigrams start in 0..H-3
-        if self.n_planted + self.noisy > slots:
-            raise ValueError(f"n_planted={self.n_planted} is too many for seq_len={self.seq_len}: at most "
-                             f"{slots - self.noisy} non-overlapping bigrams fit")
+        # The bigrams are drawn one after another, each blocking up to 3 of the H-2 starts; the last always
+        # finds a free start when H - 2 >= 3k - 2, i.e. k <= H // 3 (k = planted bigrams + the noisy one).
+        k, most = self.n_planted + self.noisy, self.seq_len // 3
+        if k > most:
+            raise ValueError(f"n_planted={self.n_planted} is too many for seq_len={self.seq_len}: the "
+                             f"{'noisy bigram and the ' if self.noisy else ''}planted bigrams need seq_len >= "
+                             f"3 * {k} = {3 * k}; at most {most - self.noisy} planted")
         if self.filler not in FILLERS:
             raise ValueError(f"filler={self.filler!r} is invalid: choose one of {', '.join(FILLERS)}")
         _check_int("markov_seed", self.markov_seed, 0, "need an integer >= 0")

@@ -13,6 +13,10 @@ CASES = {
     "short": RecallTask(vocab_size=20, n_triggers=3, n_outputs=2, active_triggers=2, seq_len=6, alpha=0.8),
     "planted-3": RecallTask.preset("paper-noisy", n_planted=3),
     "markov": RecallTask.preset("paper-noiseless", filler="markov"),
+    # the shortest sentences that fit the bigrams whatever the draws (hypothesis found H 5 and 7 too short)
+    "tight-2": RecallTask(vocab_size=4, n_triggers=1, n_outputs=1, active_triggers=1, seq_len=6, alpha=0.1),
+    "tight-3": RecallTask(vocab_size=5, n_triggers=1, n_outputs=1, active_triggers=1, seq_len=9, alpha=0.1,
+                          n_planted=2),
 }
 
 
