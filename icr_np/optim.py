@@ -1,6 +1,7 @@
 """Optimisers, hand-written against the array namespace (SPEC 3.1). Each updates every tensor separately.
 
-    ngd       theta <- theta - lr * g / ||g||_F   (the paper's rule; a tensor with ||g|| = 0 stays put)
+    ngd       theta <- theta - lr * g / ||g||_F   (the paper's rule; a tensor with ||g|| = 0 stays put;
+              computed without underflow however small g is)
     gd        theta <- theta - lr * g
     momentum  v <- beta v + g;  theta <- theta - lr * v
     adam      Kingma & Ba, bias-corrected, eps 1e-8
@@ -44,9 +45,13 @@ class Optimizer:
 
 class NGD(Optimizer):
     def update(self, k, p, g):
+        # g / ||g|| computed as s / ||s|| with s = g / max|g|: the squares of a gradient below 1e-154
+        # (float64; 1e-19 in float32) underflow to 0, and late in a run the gradient is that small.
         xp = self.xp
-        norm = xp.sqrt(xp.sum(g * g))
-        return p - self.lr * g / xp.where(norm > 0, norm, xp.ones_like(norm))   # g = 0 -> no change
+        m = xp.max(xp.abs(g))
+        s = g / xp.where(m > 0, m, xp.ones_like(m))
+        norm = xp.sqrt(xp.sum(s * s))
+        return p - self.lr * s / xp.where(norm > 0, norm, xp.ones_like(norm))   # g = 0 -> no change
 
 
 class GD(Optimizer):

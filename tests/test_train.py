@@ -47,18 +47,20 @@ def test_noisy_reparam_lam_is_eta_t_and_loss_is_closed_form(tmp_path, alpha, lr,
     assert f["ood_p_noise"] == pytest.approx(theory.ood_p_noise(task, lr * steps), rel=1e-9)
 
 
-def test_noisy_reparam_beyond_float64_resolution_stays_put(tmp_path):
-    """Past lam ~ 42 the gradient of lam rounds to 0 in float64 (1 - p_y - p_tau < ulp): NGD leaves lam
-    unchanged, everything stays finite and the population loss never reads below the Bayes risk."""
+def test_noisy_reparam_beyond_float64_resolution_stays_finite(tmp_path):
+    """Up to lam ~ 40 (excess ~ 1e-16) lam = eta t exactly. Past it the gradient of lam is float64 rounding
+    noise (sums of O(1) terms that cancel, ~1e-17, machine-dependent) or exactly 0: NGD may take a few more
+    steps in whichever direction the rounding says. Whatever it does, everything stays finite and the
+    population loss never reads below the Bayes risk."""
     cfg = RunConfig(alpha=0.2, lr=0.5, steps=200, eval_every=10, **SMALL)
     train(cfg, out=str(tmp_path / "r"))
     rows = rows_of(tmp_path / "r")
     lam = [r["params"]["lam"][0] for r in rows]
-    assert lam[8] == pytest.approx(40.0, rel=1e-12)          # eta t up to here
-    assert 40.0 <= max(lam) < 50.0 and lam[-1] == lam[-5]    # then stalls
+    assert lam[:9] == pytest.approx([5.0 * i for i in range(9)], rel=1e-12, abs=1e-12)   # eta t up to here
+    assert rows[8]["excess_risk"] < 1e-15
     for r in rows:
         assert r["population_loss"] >= 0.5004024235381879 and math.isfinite(r["train_loss"])
-        assert r["excess_risk"] >= 0.0
+        assert r["excess_risk"] >= 0.0 and math.isfinite(r["params"]["lam"][0])
 
 
 def test_noiseless_reparam_follows_eta_t_over_sqrt_A(tmp_path):
