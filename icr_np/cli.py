@@ -346,6 +346,116 @@ def reproduce(figures, quick, out, workers, executor, scheduler, progress):
     click.echo(f"wrote {path} ({time.time() - t0:.0f} s)")
 
 
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench(args):
+    """Run the benchmarks in the repository's benchmarks/ folder (options: --quick, --out FILE, --no-torch).
+
+    Results go to benchmarks/results/bench.json by default; see benchmarks/README.md for the table.
+    """
+    import importlib.util
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = os.path.join(here, "benchmarks", "bench.py")
+    if not os.path.exists(path):
+        raise ValueError(f"bench needs the repository's benchmarks/ folder (looked for {path}): run it from a clone")
+    spec = importlib.util.spec_from_file_location("icr_np_bench", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, os.path.dirname(path))
+    spec.loader.exec_module(mod)
+    try:
+        mod.main(list(args))
+    except SystemExit as e:       # argparse's own errors and --help
+        if e.code not in (0, None):
+            raise ValueError(f"bench: invalid arguments {' '.join(args)!r}: see python cli.py bench --help") from None
+
+
+def _sweep_options(f):
+    """One --option per run option, each taking a comma-separated list of values."""
+    from dataclasses import fields
+    for fld in reversed(fields(RunConfig)):
+        name = "--" + fld.name.replace("_", "-")
+        if fld.name == "seed":
+            f = click.option(name, "--seeds", fld.name, default=None, help="Comma-separated seeds.")(f)
+        else:
+            f = click.option(name, fld.name, default=None, metavar="LIST",
+                             help=f"Comma-separated values of run's {name}.")(f)
+    return f
+
+
+def _parse_values(name, text):
+    from dataclasses import fields
+    kind = {f.name: f.type for f in fields(RunConfig)}[name]
+    out = []
+    for item in str(text).split(","):
+        item = item.strip()
+        try:
+            if kind is bool:
+                if item.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError
+                out.append(item.lower() in ("true", "1", "yes"))
+            elif kind is int:
+                out.append(int(item))
+            elif kind is float:
+                out.append(float(item))
+            else:
+                out.append(item)
+        except ValueError:
+            what = {bool: "true or false", int: "integers", float: "numbers"}.get(kind, "values")
+            raise ValueError(f"--{name.replace('_', '-')}={text!r} is invalid: give comma-separated {what}") from None
+    return out
+
+
+@cli.command()
+@click.option("--grid", "grid_file", type=click.Path(dir_okay=False), default=None,
+              help='JSON grid file: {"option": value or [values], ...} (option names as in run, - or _).')
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Sweep folder: one run folder per cell and results.csv (default sweeps/sweep-<timestamp>).")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="local: worker processes; dask: a local Dask cluster of --workers, or --scheduler's.")
+@click.option("--workers", type=int, default=None, help="Worker processes (default: the number of cores).")
+@click.option("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT (with --executor dask).")
+@click.option("--progress/--no-progress", default=True, show_default=True)
+@_sweep_options
+def sweep(grid_file, out, executor, workers, scheduler, progress, **opts):
+    """Run a grid of runs: every combination of the comma lists (or of a JSON grid file), one run folder per
+    cell, results.csv and a table at the end. A finished cell is never recomputed; rerun to complete a sweep.
+
+    Example: python cli.py sweep --model origin,reparam --alpha 0.2,0.5 --seeds 0,1,2 --out sweeps/a
+    """
+    from icr_np import runio
+    from icr_np.sweep import expand, results_table, run_cells, write_results_csv
+    grid = {}
+    if grid_file is not None:
+        try:
+            with open(grid_file) as f:
+                spec = json.load(f)
+        except (OSError, json.JSONDecodeError) as e:
+            raise ValueError(f"--grid={grid_file} cannot be read as JSON: {e}") from None
+        if not isinstance(spec, dict):
+            raise ValueError(f"--grid={grid_file} must hold a JSON object of option: value or [values]")
+        for k, v in spec.items():
+            grid[k.replace("-", "_")] = v if isinstance(v, list) else [v]
+    for k, v in opts.items():
+        if v is not None:
+            grid[k] = _parse_values(k, v)
+    if workers is not None and workers < 1:
+        raise ValueError(f"--workers={workers} is invalid: need an integer >= 1")
+    if scheduler is not None and executor != "dask":
+        raise ValueError("--scheduler needs --executor dask")
+    cells = expand({}, grid)
+    out = out or runio.new_run_dir("sweeps", "sweep")
+    results = run_cells(cells, out, executor=executor, workers=workers, scheduler=scheduler,
+                        progress=CellProgress(progress))
+    rows = results_table(cells, results)
+    write_results_csv(os.path.join(out, "results.csv"), rows)
+    varying = [k for k, v in grid.items() if len(v) > 1]
+    header = ["cell"] + ["pop. loss", "excess", "OOD loss", "accuracy"]
+    click.echo(f"{len(cells)} cells ({sum(1 for s in results.values() if s.get('reused'))} reused) in {out}; "
+               f"varying: {', '.join(varying) or 'nothing'}")
+    click.echo(table(header, [(r["cell"], r["population_loss"], r["excess_risk"], r["ood_loss"], r["accuracy"])
+                              for r in rows]))
+
+
 class CellProgress:
     """Counts finished cells on stderr (terminals only)."""
 

@@ -84,6 +84,19 @@ def is_done(run_dir):
     return os.path.exists(p) and runio.read_json(p).get("status") == "finished"
 
 
+def _check_same_config(run_dir, config):
+    path = os.path.join(run_dir, runio.CONFIG)
+    if not os.path.exists(path):
+        return
+    stored = runio.read_json(path).get("config", {})
+    asked = config.to_dict()
+    diff = [k for k in asked if stored.get(k) != asked[k]]
+    if diff:
+        k = diff[0]
+        raise ValueError(f"{run_dir} holds a run with --{k.replace('_', '-')}={stored.get(k)!r}, this sweep asks "
+                         f"{asked[k]!r}: give the sweep a new --out folder")
+
+
 def run_cells(cells, out, executor="local", workers=None, scheduler=None, progress=None):
     """Run every cell not yet finished; return {folder: summary} for all cells, in grid order."""
     if executor not in EXECUTORS:
@@ -93,6 +106,8 @@ def run_cells(cells, out, executor="local", workers=None, scheduler=None, progre
         raise ValueError(f"--workers={workers!r} is invalid: need an integer >= 1")
     if scheduler is not None and executor != "dask":
         raise ValueError("--scheduler needs --executor dask")
+    for c in cells:             # before anything runs: a folder of another configuration is never reused
+        _check_same_config(os.path.join(out, c.folder), c.config)
     os.makedirs(out, exist_ok=True)
     results, todo = {}, []
     for c in cells:
@@ -121,12 +136,9 @@ def _jobs(cells, out):
 
 
 def _run_local(cells, out, workers, scheduler):
+    # Always worker processes with one BLAS thread each, whatever K: the workers already use the cores,
+    # and a cell's numbers must not depend on how many threads its matmuls got (nor on the executor).
     jobs = _jobs(cells, out)
-    if workers == 1 or len(jobs) == 1:
-        for run_dir, cfg, folder in jobs:
-            yield folder, run_cell(run_dir, cfg)
-        return
-    # one BLAS thread per worker process: the workers already use the cores
     ctx = multiprocessing.get_context("spawn")
     old = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
     os.environ.update({k: "1" for k in old})
