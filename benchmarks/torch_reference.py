@@ -40,7 +40,7 @@ class TorchModel:
         return W, nu, self.F0, kappa
 
     def loss(self, tokens, targets):
-        z = torch.as_tensor(tokens)
+        z = torch.as_tensor(np.asarray(tokens, dtype=np.int64))
         B, H = z.shape
         N = self.E.shape[0]
         zp = torch.cat([torch.full((B, 1), N, dtype=z.dtype), z[:, :-1]], dim=1)

@@ -24,9 +24,21 @@ class EvalSet:
         z, q, y = batch.tokens, batch.triggers, batch.outputs
         hit = (z[:, :-1] == q[:, None]) & (z[:, 1:] == y[:, None])
         self.p_out = hit.argmax(1) + 1                       # [B] first planted (q, y): y's position
+        self._chunks = (None, None)
 
     def __len__(self):
         return len(self.batch)
+
+    def chunks(self, model, chunk):
+        """[(Context, y, p_out)] per chunk of sentences, built once per model: the set is fixed."""
+        if self._chunks[0] is not model:
+            bk, b, out = model.backend, self.batch, []
+            for lo in range(0, len(self), chunk):
+                hi = min(len(self), lo + chunk)
+                out.append((model.context(b.tokens[lo:hi]), bk.asarray(b.outputs[lo:hi].astype(np.int64)),
+                            bk.asarray(self.p_out[lo:hi].astype(np.int64))))
+            self._chunks = (model, out)
+        return self._chunks[1]
 
 
 def _log1p_sum_exp(xp, d, mask):
@@ -97,14 +109,10 @@ def sentence_stats(xp, task, xi_A, xi_F, a, y, p_out):
 
 def evaluate(model, evalset, chunk=1024):
     """Mean float64 metrics of `model` on `evalset` (no gradients computed). Returns a dict of floats."""
-    bk, xp, task = model.backend, model.backend.xp, model.task
+    xp, task = model.backend.xp, model.task
     sums, n = {}, len(evalset)
-    b = evalset.batch
-    for lo in range(0, n, chunk):
-        hi = min(n, lo + chunk)
-        xi_A, xi_F, cache = model.forward(b.tokens[lo:hi])
-        y = bk.asarray(b.outputs[lo:hi].astype(np.int64))
-        p_out = bk.asarray(evalset.p_out[lo:hi].astype(np.int64))
+    for ctx, y, p_out in evalset.chunks(model, chunk):
+        xi_A, xi_F, cache = model.forward(ctx)
         for k, v in sentence_stats(xp, task, xi_A, xi_F, cache.a, y, p_out).items():
             sums[k] = sums.get(k, 0.0) + xp.sum(v)
     res = {k: float(v) / n for k, v in sums.items()}

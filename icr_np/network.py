@@ -84,9 +84,11 @@ class Model:
     def effective(self):
         return self.param.effective(self.params)
 
-    # tokens [B, H] -> xi_A [B, N], xi_F [B, N] (zeros without a feed-forward path), cache
+    # tokens [B, H] (or their Context, built once for a fixed set) -> xi_A [B, N], xi_F [B, N] (zeros
+    # without a feed-forward path), cache
     def forward(self, tokens):
-        xi_A, xi_F, cache = eqs.forward(self.context(tokens), self.effective(), self.attention)
+        ctx = tokens if isinstance(tokens, Context) and tokens.emb is self.emb else self.context(tokens)
+        xi_A, xi_F, cache = eqs.forward(ctx, self.effective(), self.attention)
         if xi_F is None:
             xi_F = self.backend.xp.zeros_like(xi_A)
         return xi_A, xi_F, cache
@@ -106,6 +108,7 @@ class Model:
         return self.backend.asarray(t.astype(np.int64))
 
     def loss(self, tokens, targets):
+        """Mean cross-entropy as a float; tokens may be a Context."""
         xi = self.logits(tokens)
         loss, _ = cross_entropy_forward(self.backend.xp, xi, self._targets(targets, xi.shape[0]))
         return float(loss)

@@ -146,6 +146,7 @@ class Run:
             self.eval_model = build(config.replace(dtype="float64"), self.task, gamma=self.data.gamma())
         self.step = 0
         self.elapsed = 0.0
+        self._train_ctx = None
 
     # -- files --
     def write_config(self):
@@ -182,7 +183,9 @@ class Run:
         ev = self.eval_model
         ind, ood = evaluate(ev, self.data.eval_set), evaluate(ev, self.data.ood_set)
         if self.config.finite:
-            train_loss = ev.loss(self.data.train_set.tokens, self.data.train_set.targets)
+            if self._train_ctx is None:      # the training sample is fixed: its Context is built once
+                self._train_ctx = ev.context(self.data.train_set.tokens)
+            train_loss = ev.loss(self._train_ctx, self.data.train_set.targets)
         else:
             train_loss = float(loss)
         row = {"step": t}
