@@ -2,11 +2,13 @@
 
 Running the whole forward and backward through it proves the kernels are portable, which is what keeps
 the CuPy path honest where no GPU is at hand. Its scatter-add is written in portable operations
-(a one-hot comparison), slow but exact.
+(a one-hot comparison, in chunks of at most CHUNK comparisons so memory stays bounded), slow but exact.
 """
 import numpy as np
 
 from backends.base import Backend, BackendError
+
+CHUNK = 1 << 22   # [M, size] comparisons held at once
 
 
 class StrictBackend(Backend):
@@ -28,8 +30,14 @@ class StrictBackend(Backend):
     def scatter_add(self, idx, vals, size):
         xp = self.xp
         bins = xp.arange(size, dtype=idx.dtype)
-        hit = xp.astype(idx[:, None] == bins[None, :], vals.dtype)              # [M, size]
-        return xp.sum(hit * vals[:, None], axis=0)
+        out = xp.zeros((size,), dtype=vals.dtype)
+        M = idx.shape[0]
+        step = max(1, CHUNK // max(size, 1))
+        for lo in range(0, M, step):
+            i, v = idx[lo:min(lo + step, M)], vals[lo:min(lo + step, M)]   # in-bounds stops (array API)
+            hit = xp.astype(i[:, None] == bins[None, :], vals.dtype)            # [m, size]
+            out = out + xp.sum(hit * v[:, None], axis=0)
+        return out
 
     def device(self):
         return "cpu (array-api-strict %s)" % self.xp.__version__

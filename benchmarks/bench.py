@@ -199,14 +199,59 @@ def bench_scaling(repeats, quick):
     return rows
 
 
-def main(argv=None):
+def markdown(result):
+    """The tables of benchmarks/README.md from a result (so the README quotes the JSON, not a retyping)."""
+    env, out = result["environment"], []
+    out.append(f"Machine: {env.get('cpu')}, {env.get('cores')} cores, NumPy {env.get('numpy')}, "
+               f"PyTorch {env.get('torch') or 'not installed'} ({env.get('torch_threads')} threads), "
+               f"BLAS threads {env.get('blas_threads')}; git {str(env.get('git_commit'))[:10]}; "
+               f"{result['config']['repeats']} alternated repeats, medians.")
+    r = result["rates"]
+    out.append(f"Machine rates (float32): matmul {r['matmul_flops_per_s'] / 1e9:.0f} GFLOP/s, copy "
+               f"{r['copy_bytes_per_s'] / 1e9:.1f} GB/s.\n")
+    f64 = {row["variant"]: row for row in result.get("variants_float64", [])}
+    torch = "torch_dense_ms" in result["variants"][0]
+    head = ["variant", "NumPy f32 ms", "NumPy f64 ms"]
+    if torch:
+        head += ["PyTorch efficient ms", "PyTorch dense ms", "x vs efficient", "x vs dense"]
+    head += ["GFLOP/s", "of matmul rate", "GB/s", "of copy rate", "peak MB"]
+    out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in result["variants"]:
+        cells = [row["variant"], f"{row['numpy_ms']:.2f}", f"{f64[row['variant']]['numpy_ms']:.2f}"
+                 if row["variant"] in f64 else "-"]
+        if torch:
+            cells += [f"{row['torch_efficient_ms']:.1f}", f"{row['torch_dense_ms']:.1f}",
+                      f"{row['speedup_vs_efficient']:.1f}", f"{row['speedup_vs_dense']:.1f}"]
+        cells += [f"{row['gflops_per_s']:.1f}", f"{row['matmul_fraction']:.1%}", f"{row['gbytes_per_s']:.1f}",
+                  f"{row['bandwidth_fraction']:.1%}", f"{row['peak_bytes'] / 1e6:.1f}"]
+        out.append("| " + " | ".join(cells) + " |")
+    sm = result["sampler"]
+    out.append(f"\nSampler: {sm['sample_ms']:.3f} ms for 512 sentences of 256 tokens, against a "
+               f"reparam-linear-FA step of {sm['step_ms']:.3f} ms measured alternately: "
+               f"{sm['fraction_of_step']:.3f} of a step.\n")
+    out += ["| H | N | B | variant | d | NumPy f32 ms | peak MB |", "|---|---|---|---|---|---|---|"]
+    for row in result["scaling"]:
+        out.append(f"| {row['H']} | {row['N']} | {row['B']} | {row['variant']} | {row['d']} | "
+                   f"{row['numpy_ms']:.2f} | {row['peak_bytes'] / 1e6:.1f} |")
+    return "\n".join(out) + "\n"
+
+
+def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=os.path.join(HERE, "results", "bench.json"))
-    ap.add_argument("--repeats", type=int, default=21)
+    ap.add_argument("--repeats", type=int, default=None, help="alternated repeats per timing (default 21; "
+                    "--quick: 7)")
     ap.add_argument("--quick", action="store_true", help="fewer repeats and a smaller scaling grid")
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     a = ap.parse_args(argv)
-    reps = 7 if a.quick else a.repeats
+    if a.repeats is not None and a.repeats < 1:
+        ap.error(f"argument --repeats: need an integer >= 1, got {a.repeats}")
+    return a
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    reps = a.repeats or (7 if a.quick else 21)
     result = {"environment": environment(), "config": {"N": 60, "d": 128, "H": 256, "B": 512, "repeats": reps}}
     result["variants"], result["rates"] = bench_variants(reps, not a.no_torch)
     result["variants_float64"] = bench_variants(reps, False, "float64")[0]
@@ -215,7 +260,9 @@ def main(argv=None):
     result["scaling"] = bench_scaling(reps, a.quick)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     runio.atomic_write_json(a.out, result)
-    print("wrote", a.out)
+    md = os.path.splitext(a.out)[0] + ".md"
+    runio.atomic_write_bytes(md, markdown(result).encode())
+    print("wrote", a.out, "and", md)
     return result
 
 

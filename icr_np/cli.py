@@ -349,7 +349,8 @@ def reproduce(figures, quick, out, workers, executor, scheduler, progress):
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def bench(args):
-    """Run the benchmarks in the repository's benchmarks/ folder (options: --quick, --out FILE, --no-torch).
+    """Run the benchmarks in the repository's benchmarks/ folder (options: --quick, --repeats R, --out FILE,
+    --no-torch; `python benchmarks/bench.py --help` lists them).
 
     Results go to benchmarks/results/bench.json by default; see benchmarks/README.md for the table.
     """
@@ -362,11 +363,19 @@ def bench(args):
     mod = importlib.util.module_from_spec(spec)
     sys.path.insert(0, os.path.dirname(path))
     spec.loader.exec_module(mod)
+    import contextlib
+    import io
+    err = io.StringIO()
     try:
-        mod.main(list(args))
-    except SystemExit as e:       # argparse's own errors and --help
-        if e.code not in (0, None):
-            raise ValueError(f"bench: invalid arguments {' '.join(args)!r}: see python cli.py bench --help") from None
+        with contextlib.redirect_stderr(err):    # argparse prints usage + error; we answer in one line
+            a = mod.parse_args(list(args))
+    except SystemExit as e:
+        if e.code in (0, None):
+            return
+        why = [ln for ln in err.getvalue().splitlines() if "error:" in ln]
+        why = why[-1].split("error:", 1)[1].strip() if why else f"invalid arguments {' '.join(args)!r}"
+        raise ValueError(f"bench: {why}: see python benchmarks/bench.py --help") from None
+    mod.main(list(args))
 
 
 def _sweep_options(f):
