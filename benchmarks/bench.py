@@ -35,6 +35,7 @@ from icr_np.optim import make_optimizer                             # noqa: E402
 VARIANTS = ("reparam-linear-FA", "reparam-relu-FA", "reparam-softmax-FA", "reparam-scaled-softmax-FA",
             "reparamW-linear-FA", "reparamW-softmax-FA", "origin-linear-FA", "origin-relu-FA",
             "origin-softmax-FA", "origin-softmax-F")
+BLOCK = 3     # timed calls per callable and round; the first of each block is a warm-up (see median_ms)
 
 
 def build(name, task, dtype, backend="numpy"):
@@ -73,17 +74,24 @@ class TorchStep:
         self.tm.step(b.tokens, b.targets, 0.1)
 
 
-def median_ms(fns, repeats, warmup=2):
-    """Time callables alternately (a, b, c, a, b, c, ...); return the median of each in ms."""
+def median_ms(fns, repeats, warmup=2, block=1):
+    """Time callables alternately (a, b, c, a, b, c, ...); return the median of each in ms.
+
+    block > 1 runs each callable `block` times in a row per round and keeps all but the first of them:
+    still alternated (machine noise hits every callable alike), but each is timed with its own data in
+    the caches, as in its own training loop, not right after another implementation flushed them.
+    """
     for f in fns:
         for _ in range(warmup):
             f()
     times = [[] for _ in fns]
     for _ in range(repeats):
         for i, f in enumerate(fns):
-            t0 = time.perf_counter()
-            f()
-            times[i].append(time.perf_counter() - t0)
+            for k in range(block):
+                t0 = time.perf_counter()
+                f()
+                if k or block == 1:
+                    times[i].append(time.perf_counter() - t0)
     return [1e3 * statistics.median(t) for t in times]
 
 
@@ -151,7 +159,7 @@ def bench_variants(repeats, with_torch, dtype="float32"):
         fns = [NumpyStep(name, task, B, dtype)]
         if have_torch:
             fns += [TorchStep(name, task, B, dtype, "efficient"), TorchStep(name, task, B, dtype, "dense")]
-        ms = median_ms(fns, repeats if not have_torch else max(3, repeats // 3))
+        ms = median_ms(fns, repeats if not have_torch else max(3, repeats // 3), block=BLOCK)
         d = fns[0].m.d_model
         flops, byts = step_cost(name, B, task.seq_len, task.vocab_size, d, np.dtype(dtype).itemsize)
         row = {"variant": name, "dtype": dtype, "numpy_ms": ms[0],
@@ -172,7 +180,7 @@ def bench_sampler(repeats):
     task = RecallTask.preset("paper-noisy")
     rng = np.random.default_rng(0)
     step = NumpyStep("reparam-linear-FA", task, 512, "float32")
-    s, st = median_ms([lambda: task.sample(512, rng), step], repeats)
+    s, st = median_ms([lambda: task.sample(512, rng), step], repeats, block=BLOCK)
     return {"sample_ms": s, "step_ms": st, "fraction_of_step": s / st}
 
 
@@ -192,7 +200,7 @@ def bench_scaling(repeats, quick):
         task = RecallTask(vocab_size=g["N"], n_triggers=5, n_outputs=4, active_triggers=1, seq_len=g["H"], alpha=0.5)
         for name in ("reparam-linear-FA", "origin-softmax-FA"):
             f = NumpyStep(name, task, g["B"], "float32")
-            ms = median_ms([f], max(3, repeats // 2))[0]
+            ms = median_ms([f], max(3, repeats // 2), block=BLOCK)[0]
             row = {**g, "variant": name, "d": f.m.d_model, "numpy_ms": ms, "peak_bytes": peak_memory_bytes(f)}
             rows.append(row)
             print(json.dumps(row), flush=True)
@@ -205,7 +213,8 @@ def markdown(result):
     out.append(f"Machine: {env.get('cpu')}, {env.get('cores')} cores, NumPy {env.get('numpy')}, "
                f"PyTorch {env.get('torch') or 'not installed'} ({env.get('torch_threads')} threads), "
                f"BLAS threads {env.get('blas_threads')}; git {str(env.get('git_commit'))[:10]}; "
-               f"{result['config']['repeats']} alternated repeats, medians.")
+               f"{result['config']['repeats']} alternated rounds of {result['config'].get('block', 1)} calls "
+               "per implementation (the first of each block a warm-up), medians.")
     r = result["rates"]
     out.append(f"Machine rates (float32): matmul {r['matmul_flops_per_s'] / 1e9:.0f} GFLOP/s, copy "
                f"{r['copy_bytes_per_s'] / 1e9:.1f} GB/s.\n")
@@ -252,7 +261,8 @@ def parse_args(argv=None):
 def main(argv=None):
     a = parse_args(argv)
     reps = a.repeats or (7 if a.quick else 21)
-    result = {"environment": environment(), "config": {"N": 60, "d": 128, "H": 256, "B": 512, "repeats": reps}}
+    result = {"environment": environment(), "config": {"N": 60, "d": 128, "H": 256, "B": 512, "repeats": reps,
+                                                    "block": BLOCK}}
     result["variants"], result["rates"] = bench_variants(reps, not a.no_torch)
     result["variants_float64"] = bench_variants(reps, False, "float64")[0]
     result["sampler"] = bench_sampler(reps)
