@@ -45,6 +45,17 @@ class Embeddings:
     def onehot(self):
         return self.kind == "onehot"
 
+    # U^T M  [d, k] -> [N, k]   (one-hot: U^T reads the N token coordinates, a slice)
+    def UT_times(self, M):
+        return M[:self.N, ...] if self.onehot else self.U.T @ M
+
+    # U M  [N, k] -> [d, k]   (one-hot: M in the N token rows, zeros in the others)
+    def U_times(self, M):
+        if not self.onehot:
+            return self.U @ M
+        xp = self.backend.xp
+        return xp.concat([M, xp.zeros((self.d - self.N, M.shape[1]), dtype=M.dtype)], axis=0)
+
 
 class Context:
     """A batch of token ids moved to the backend, with what every kernel needs precomputed.
@@ -74,9 +85,7 @@ class Context:
         self.z_last = bk.asarray(zl)
         self.zp_last = bk.asarray(zpl)
         self.x_last = xp.take(emb.E, self.z_last, axis=0) + xp.take(emb.Et_pad, self.zp_last, axis=0)  # [B, d]
-        if emb.onehot:   # rows z_last and N + zp_last of x_last^T m, flattened over the d columns
-            rows = np.concatenate([zl, N + zpl])[:, None] * d + np.arange(d)[None, :]
-            self.last_rows = bk.asarray(rows.reshape(-1))                                        # [2Bd]
+        self._zl, self._zpl, self._last_rows = zl, zpl, None
         if path == "dense":
             zp = np.concatenate([np.full((B, 1), N), z[:, :-1]], axis=1)     # previous token, N at h = 0
             flat = lambda table, ids: xp.take(table, bk.asarray(ids.reshape(-1)), axis=0)
@@ -131,6 +140,9 @@ class Context:
     def x_last_T_times(self, m):
         xp, bk, d = self.emb.backend.xp, self.emb.backend, self.emb.d
         if self.emb.onehot:   # add the rows of m into rows z_last and N + zp_last of the result
+            if self._last_rows is None:   # flat indices of those rows [2Bd]; built on first use only
+                rows = np.concatenate([self._zl, self.emb.N + self._zpl])[:, None] * d + np.arange(d)[None, :]
+                self._last_rows = bk.asarray(rows.reshape(-1))
             mf = xp.reshape(m, (-1,))
-            return xp.reshape(bk.scatter_add(self.last_rows, xp.concat([mf, mf]), d * d), (d, d))
+            return xp.reshape(bk.scatter_add(self._last_rows, xp.concat([mf, mf]), d * d), (d, d))
         return self.x_last.T @ m

@@ -11,12 +11,16 @@ noisy F sums over the same triggers as lam (decision).
 reparam-scaled (decision, the project's reading of the softmax result): a trainable nu multiplies the
 attention output in both paths, V = nu I and nu*kappa in place of kappa. nu starts at 0, so it only moves
 when s != 0 at lam = 0, which is the softmax case (linear and relu stay at 0: s = 0 there).
-Reparam gradients are projections of dW on the construction: d lam[q] = <dW, C_q> = A_q^T dW B_q.
+Reparam gradients are projections of dW on the construction: d lam[q] = <dW, C_q> = A_q^T dW B_q; W stays
+factored (model.LowRankW), so neither W nor dW is formed as a d x d matrix. A fixed F enters the model only
+through U^T F, computed once here.
 """
 import math
 from types import SimpleNamespace
 
 import numpy as np
+
+from icr_np.model import LowRankW
 
 KINDS = ("origin", "reparam", "reparamW")
 
@@ -38,7 +42,9 @@ class Parameterisation:
         if self.has_ff:   # F0 = E(tau) (sum_q gamma E(q) + Etil(q))^T over the lam triggers
             qs = self.triggers()
             row = (gamma * emb.E_host[qs] + emb.Et_host[qs]).sum(0)
-            self.F0 = bk.asarray(np.outer(emb.E_host[task.tau], row), dtype=emb.dtype)
+            F0 = np.outer(emb.E_host[task.tau], row)
+            self.F0 = bk.asarray(F0, dtype=emb.dtype)                            # [d, d]
+            self.P_F0 = bk.asarray(emb.E_host @ F0, dtype=emb.dtype)            # [N, d]  U^T F0
 
     def triggers(self):
         t = self.task
@@ -92,13 +98,14 @@ class Reparam(Parameterisation):
         return p
 
     def effective(self, p):
-        W = (self.A * p["lam"][:, None]).T @ self.Bm                # [d, d]  sum_q lam[q] A_q B_q^T
+        W = LowRankW(self.A, p["lam"], self.Bm)                     # sum_q lam[q] A_q B_q^T, factored
         v = p["nu"] if self.scaled else 1.0
         return SimpleNamespace(W=W, V=v, F=self.F0 if self.has_ff else None,
+                               P_F=self.P_F0 if self.has_ff else None,
                                kappa=v * self.kappa if self.scaled else self.kappa, U=self.emb.U)
 
     def pull_back(self, p, g):
-        out = {"lam": self.xp.sum((self.A @ g["W"]) * self.Bm, axis=1)}   # <dW, A_q B_q^T>
+        out = {"lam": g["W"]}                                         # already <dW, A_q B_q^T>
         if self.scaled:
             nu_grad = g["V"]
             if self.has_ff:
@@ -116,8 +123,8 @@ class ReparamW(Parameterisation):
         return {"W": self.xp.zeros((d, d), dtype=self.emb.dtype)}
 
     def effective(self, p):
-        return SimpleNamespace(W=p["W"], V=1.0, F=self.F0 if self.has_ff else None, kappa=self.kappa,
-                               U=self.emb.U)
+        return SimpleNamespace(W=p["W"], V=1.0, F=self.F0 if self.has_ff else None,
+                               P_F=self.P_F0 if self.has_ff else None, kappa=self.kappa, U=self.emb.U)
 
     def pull_back(self, p, g):
         return {"W": g["W"]}

@@ -104,3 +104,34 @@ def test_float32_model_tracks_float64():
     assert abs(l64 - l32) < 1e-5
     for k in g64:
         assert np.abs(g64[k] - g32[k]).max() < 1e-4 * max(1, np.abs(g64[k]).max())
+
+
+def _step_peak_bytes(m, b):
+    import tracemalloc
+    m.loss_and_grad(b.tokens, b.targets)                                  # warm
+    tracemalloc.start()
+    m.loss_and_grad(b.tokens, b.targets)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+@pytest.mark.parametrize("kind", ["origin", "reparam", "reparamW"])
+def test_index_path_creates_no_B_H_d_array(kind):
+    """One training step at the paper's size (B 512, H 256, d 128) peaks far below one [B, H, d] array."""
+    from icr_np import RecallTask
+    task = RecallTask.preset("paper-noisy")
+    m = build_model(task, kind=kind, attention="softmax")
+    b = task.sample(512, np.random.default_rng(0))
+    assert _step_peak_bytes(m, b) < 512 * 256 * 128 * 8 / 8
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.5])
+def test_reparam_forms_no_d_by_d_array(alpha):
+    """reparam keeps W = sum_q lam[q] A_q Bm_q^T factored and reads U^T s as a slice: at d 800 a step peaks
+    below one [d, d] array (the step would form W, dW and U^T V otherwise)."""
+    from icr_np import RecallTask
+    B, H, d = 32, 64, 800
+    task = RecallTask(vocab_size=400, n_triggers=5, n_outputs=4, active_triggers=1, seq_len=H, alpha=alpha)
+    m = build_model(task, kind="reparam", attention="softmax", d_model=d)
+    assert _step_peak_bytes(m, task.sample(B, np.random.default_rng(0))) < d * d * 8 / 2
