@@ -105,19 +105,29 @@ def machine_rates(dtype):
     return {"matmul_flops_per_s": 2 * n ** 3 / mm, "copy_bytes_per_s": 2 * big.nbytes / cp}
 
 
-def step_cost(name, B, H, N, d, itemsize):
-    """A cost model of one index-path step: FLOPs and bytes moved (approximate, stated in the README)."""
+def step_cost(name, B, H, N, d, itemsize, noisy=True, K=1):
+    """A cost model of one index-path step: FLOPs and bytes moved (approximate, stated in the README).
+
+    Elementwise work on the [B, H] scores (two gathers, two scatter-adds, sigma and its derivative, forward
+    and backward); the readout matmuls [B, d] x [d, N] that remain (with the fixed one-hot U, U^T s and
+    U g are slices, so reparam's attention path has none); reparam's factored W (B*K*d each way); the
+    d x d work of origin and reparamW (dW as 2Bd scatter-adds, the NGD update of each d x d tensor).
+    """
     p = parse_model_name(name)
     BH = B * H
-    # elementwise work on [B, H] arrays: 2 gathers + add (fwd, bwd), 2 scatters (fwd, bwd), sigma fwd/bwd
     sig = {"linear": 0, "relu": 3, "softmax": 8}[p["attention"]]
     flops = BH * (2 + 2 + 2 + sig + 2)
     byts = BH * itemsize * (3 + 3 + 4 + 2 + sig) + BH * 8 * 4           # values, and int64 indices read 4 times
-    # readout and its backward: matmuls [B, d] x [d, N]
-    n_mm = 2 + (2 if p["kappa"] or p["model"] == "origin" else 0) + (2 if p["model"] == "origin" else 0)
+    n_mm = 6 if p["model"] == "origin" else (2 if noisy else 0)          # xi, dL/dx and dP per path
     flops += n_mm * 2 * B * d * N
-    flops += 2 * d * d * N * (3 if p["model"] == "origin" else 1)         # U^T V, U^T F, U dP
-    byts += B * N * 8 * 6 + B * d * itemsize * 8
+    byts += n_mm * (B * d + N * d + B * N) * itemsize
+    if p["model"] == "reparam":
+        flops += 2 * 2 * B * K * d
+    else:
+        n_dd = 3 if p["model"] == "origin" else 1
+        flops += 2 * B * d + n_dd * 6 * d * d
+        byts += n_dd * 4 * d * d * itemsize
+    byts += B * N * 8 * 6 + B * d * itemsize * 8                          # loss in float64, [B, d] vectors
     return flops, byts
 
 
