@@ -16,6 +16,15 @@ def available(name):
 
 
 HAS_CUPY = available("cupy")
+
+
+def call(args, capsys):
+    """Run the CLI in-process: (exit code, stdout, stderr)."""
+    from icr_np.cli import main
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    out = capsys.readouterr()
+    return e.value.code, out.out, out.err
 gpu = pytest.mark.skipif(not HAS_CUPY, reason="CuPy with a GPU is not available here")
 
 

@@ -3,14 +3,7 @@ import json
 
 import pytest
 
-from icr_np.cli import main
-
-
-def call(args, capsys):
-    with pytest.raises(SystemExit) as e:
-        main(args)
-    out = capsys.readouterr()
-    return e.value.code, out.out, out.err
+from tests.conftest import call
 
 
 def test_bench_quick_writes_json_and_table(tmp_path, capsys):

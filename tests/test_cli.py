@@ -6,17 +6,10 @@ import sys
 
 import pytest
 
-from icr_np.cli import main
+from tests.conftest import call
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAST = ["--seq-len", "32", "--batch", "64", "--eval-size", "256", "--ood-size", "128", "--no-progress"]
-
-
-def call(args, capsys):
-    with pytest.raises(SystemExit) as e:
-        main(args)
-    out = capsys.readouterr()
-    return e.value.code, out.out, out.err
 
 
 def test_run_json_summary(tmp_path, capsys):

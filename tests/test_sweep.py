@@ -6,19 +6,12 @@ import shutil
 
 import pytest
 
-from icr_np.cli import main
+from tests.conftest import call
 from icr_np.config import RunConfig
 from icr_np.sweep import expand
 
 TINY = ["--seq-len", "16", "--batch", "32", "--eval-size", "64", "--ood-size", "32", "--steps", "6",
         "--eval-every", "3"]
-
-
-def call(args, capsys):
-    with pytest.raises(SystemExit) as e:
-        main(args)
-    out = capsys.readouterr()
-    return e.value.code, out.out, out.err
 
 
 def read_csv(path):
