@@ -3,6 +3,8 @@
 Every bad value is answered with one line naming the option, the value and what is allowed, exit code 2,
 before anything is written. Ctrl-C finishes the current step, saves, and exits 130 (resume with --resume).
 """
+import contextlib
+import io
 import json
 import math
 import os
@@ -363,8 +365,6 @@ def bench(args):
     mod = importlib.util.module_from_spec(spec)
     sys.path.insert(0, os.path.dirname(path))
     spec.loader.exec_module(mod)
-    import contextlib
-    import io
     err = io.StringIO()
     try:
         with contextlib.redirect_stderr(err):    # argparse prints usage + error; we answer in one line
