@@ -5,7 +5,6 @@ Two forms, both with one-hot inputs as dense tensors X [B, H, d]:
 - "efficient": the order icr_np's dense path uses, u = W^T x_last then score = X u (B*H*d).
 Parameterisations as in icr_np (origin: W, V, F; reparam: lam (+ nu) through the construction; reparamW: W).
 """
-import math
 
 import numpy as np
 import torch

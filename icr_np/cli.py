@@ -6,7 +6,6 @@ before anything is written. Ctrl-C finishes the current step, saves, and exits 1
 import contextlib
 import io
 import json
-import math
 import os
 import sys
 import time
@@ -368,7 +367,7 @@ def bench(args):
     err = io.StringIO()
     try:
         with contextlib.redirect_stderr(err):    # argparse prints usage + error; we answer in one line
-            a = mod.parse_args(list(args))
+            mod.parse_args(list(args))
     except SystemExit as e:
         if e.code in (0, None):
             return

@@ -113,7 +113,7 @@ def _pos(y):
 
 
 def _legend_once(fig, axes):
-    handles, labels = {}, {}
+    labels = {}
     for ax in np.ravel(axes):
         for h, l in zip(*ax.get_legend_handles_labels()):
             if l not in labels:
@@ -222,7 +222,7 @@ def _appendix(plt, data):
                 ax.axhline(bayes, label="Bayes risk", **BAYES_STYLE)
             a_pop.set_title(f"population loss, alpha {alpha:g}, eta {lr:g}", fontsize=9)
             a_ood.set_title(f"OOD loss, alpha {alpha:g}, eta {lr:g}", fontsize=9)
-            a_exc.set_title(f"excess risk (solid) and OOD excess (dash-dot)", fontsize=9)
+            a_exc.set_title("excess risk (solid) and OOD excess (dash-dot)", fontsize=9)
             a_exc.set_xlabel(xl)
     fig.suptitle("Appendix: every model at every alpha and step size", fontsize=12)
     fig.tight_layout(rect=(0, 0.03, 1, 0.99))

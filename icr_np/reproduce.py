@@ -9,7 +9,6 @@ so runs of one figure see the same training batches and evaluation sets (the pap
 Each figure is written as PNG and PDF next to a JSON file holding the data it was drawn from.
 """
 import datetime
-import json
 import math
 import os
 import time
@@ -19,7 +18,6 @@ import numpy as np
 from icr_np import runio, theory
 from icr_np.config import FIGURE1_MODELS, RunConfig, parse_model_name
 from icr_np.sweep import Cell, run_cells
-from icr_np.task import binary_entropy
 
 FIGURES = ("fig1", "fig2", "appendix", "roles", "theory")
 APPENDIX_MODELS = FIGURE1_MODELS + ("reparam-scaled-softmax-FA",)

@@ -144,7 +144,6 @@ def test_unknown_preset():
 def test_bigram_positions_follow_the_papers_redraw_rule(planted):
     """Joint law of the planted starts against the rule computed exactly: p uniform over 0..H-3, each later
     start uniform over those at distance >= 2 from every earlier one (tau's bigram drawn last)."""
-    import itertools
     H, S, n = 9, 7, 120000
     task = RecallTask.preset("paper-noisy", seq_len=H, n_planted=planted)
     b = task.sample(n, np.random.default_rng(11))

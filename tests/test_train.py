@@ -119,8 +119,8 @@ def test_run_folder_contents(tmp_path):
 
 
 def test_same_seed_same_data_across_models(tmp_path):
-    a = train(RunConfig(steps=3, **SMALL), out=str(tmp_path / "a"))
-    b = train(RunConfig(steps=3, model="origin", **SMALL), out=str(tmp_path / "b"))
+    train(RunConfig(steps=3, **SMALL), out=str(tmp_path / "a"))
+    train(RunConfig(steps=3, model="origin", **SMALL), out=str(tmp_path / "b"))
     ra, rb = rows_of(tmp_path / "a"), rows_of(tmp_path / "b")
     assert ra[0]["population_loss"] == rb[0]["population_loss"] == pytest.approx(math.log(60) , rel=1e-12)
     assert ra[0]["train_loss"] == rb[0]["train_loss"]
