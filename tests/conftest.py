@@ -2,6 +2,11 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# Deterministic property tests: the same examples on every run and machine (tests stay seeded).
+settings.register_profile("icr_np", derandomize=True, print_blob=True)
+settings.load_profile("icr_np")
 
 from backends import BackendError, get_backend
 from icr_np import RecallTask

@@ -68,3 +68,24 @@ def test_checker_refuses_float32():
     m = build_model(small_task(), d_model=24, dtype="float32")
     with pytest.raises(ValueError, match="float64"):
         check_gradients(m, np.zeros((1, 10), dtype=int), np.zeros(1, dtype=int))
+
+
+def test_checker_catches_an_error_orthogonal_to_the_gradient():
+    """An error e with ||e|| = 1e-3 ||g|| in a random direction (not a rescaling) is caught too: the
+    directional checks read ||e|| / ||g|| whatever the direction."""
+    task = small_task(0.3)
+    b = task.sample(6, np.random.default_rng(1))
+    m = build_model(task, kind="origin", attention="softmax", d_model=24)
+    randomize_params(m, np.random.default_rng(2))
+    true = m.loss_and_grad
+    e = np.random.default_rng(3).normal(size=(24, 24))
+
+    def wrong(tokens, targets, as_array=False):
+        loss, g = true(tokens, targets, as_array)
+        g["F"] = g["F"] + 1e-3 * np.linalg.norm(g["F"]) * e / np.linalg.norm(e)
+        return loss, g
+
+    m.loss_and_grad = wrong
+    report = check_gradients(m, b.tokens, b.targets)
+    errs = {t.name: t.max_rel_error for t in report.tensors}
+    assert not report.ok and errs["F"] > 1e-5 and errs["W"] < 1e-6
