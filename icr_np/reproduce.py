@@ -120,6 +120,8 @@ def reproduce(out="reproduction", figures=("all",), quick=False, workers=None, e
     for f in figs:
         if f not in FIGURES:
             raise ValueError(f"--figure={f!r} is invalid: choose one of {', '.join(FIGURES + ('all',))}")
+    from icr_np import plots
+    plots.pyplot()       # the figures need matplotlib: say so before minutes of training, not after
     size = QUICK if quick else FULL
     runs_dir = os.path.join(out, "runs")
     per_fig = {f: figure_cells(f, size) for f in figs}
@@ -137,7 +139,6 @@ def reproduce(out="reproduction", figures=("all",), quick=False, workers=None, e
         if f == "theory":
             data[f]["fits"] = theory_fits(data[f])
         runio.atomic_write_json(os.path.join(out, f"{f}.json"), data[f])
-    from icr_np import plots
     drawn = {}
     for f in figs:
         drawn[f] = plots.draw_figure(os.path.join(out, f"{f}.json"))     # from the saved data

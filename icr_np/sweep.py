@@ -106,6 +106,8 @@ def run_cells(cells, out, executor="local", workers=None, scheduler=None, progre
         raise ValueError(f"--workers={workers!r} is invalid: need an integer >= 1")
     if scheduler is not None and executor != "dask":
         raise ValueError("--scheduler needs --executor dask")
+    if executor == "dask":      # before anything is written: a missing extra creates no folder
+        _dask_distributed()
     for c in cells:             # before anything runs: a folder of another configuration is never reused
         _check_same_config(os.path.join(out, c.folder), c.config)
     os.makedirs(out, exist_ok=True)
@@ -155,11 +157,17 @@ def _run_local(cells, out, workers, scheduler):
                 os.environ[k] = v
 
 
-def _run_dask(cells, out, workers, scheduler):
+def _dask_distributed():
     try:
-        from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+        import dask.distributed
     except ImportError:
         raise ImportError("--executor dask needs dask.distributed: pip install -e .[cluster]") from None
+    return dask.distributed
+
+
+def _run_dask(cells, out, workers, scheduler):
+    dd = _dask_distributed()
+    Client, LocalCluster, dask_completed = dd.Client, dd.LocalCluster, dd.as_completed
     jobs = _jobs(cells, out)
     cluster = None
     if scheduler is None:

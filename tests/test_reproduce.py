@@ -74,3 +74,13 @@ def test_report_verdicts_name_the_runs_that_miss():
     assert "OOD failure confirmed: 2 of 2" in origin
     assert "only in 1 of 2" in origin and "origin-softmax-F: 0 of 1" in origin
     assert "(OOD rises after its minimum)" in rows["OOD failure of origin"][2]
+
+
+def test_reproduce_without_matplotlib_stops_before_training(tmp_path, capsys, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "matplotlib", None)     # import fails as if the plot extra were absent
+    with pytest.raises(SystemExit) as e:
+        main(["reproduce", "--quick", "--out", str(tmp_path / "rep"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "pip install -e .[plot]" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "rep").exists()

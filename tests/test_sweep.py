@@ -93,6 +93,14 @@ def test_bad_sweeps_are_refused_before_anything_runs(tmp_path, capsys, args, nee
     assert not (tmp_path / "s").exists()
 
 
+def test_dask_missing_is_one_line_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)     # import fails as if the extra were absent
+    code, out, err = call(["sweep", "--executor", "dask", "--out", str(tmp_path / "s")] + TINY, capsys)
+    assert code == 2 and "pip install -e .[cluster]" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "s").exists()
+
+
 def test_same_table_on_local_workers_and_on_dask(tmp_path, capsys):
     pytest.importorskip("dask.distributed")
     grid = ["--model", "origin,reparam", "--alpha", "0.2,0.5", "--attention", "softmax", "--no-progress",
