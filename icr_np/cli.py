@@ -507,4 +507,7 @@ def main(argv=None):
     except (ValueError, ImportError) as e:
         click.echo(f"error: {one_line(e)}", err=True)
         sys.exit(2)
+    except OSError as e:        # the file system refused (disk full, permissions): one line, never a traceback
+        click.echo(f"error: {one_line(e)}", err=True)
+        sys.exit(1)
     sys.exit(rv if isinstance(rv, int) else 0)

@@ -18,6 +18,15 @@ import numpy as np
 CONFIG, METRICS, PARAMS, SUMMARY, STATE = "config.json", "metrics.jsonl", "params.npz", "summary.json", "state.npz"
 
 
+def make_dir(path, option="--out"):
+    """Create folder `path` (and its parents); an impossible path is a one-line ValueError naming `option`."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise ValueError(f"{option}={path} cannot be created ({e.strerror or e}): choose a folder you can "
+                         "write to") from None
+
+
 def atomic_write_bytes(path, data):
     tmp = f"{path}.tmp{os.getpid()}"
     with open(tmp, "wb") as f:

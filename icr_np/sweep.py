@@ -110,7 +110,7 @@ def run_cells(cells, out, executor="local", workers=None, scheduler=None, progre
         _dask_distributed()
     for c in cells:             # before anything runs: a folder of another configuration is never reused
         _check_same_config(os.path.join(out, c.folder), c.config)
-    os.makedirs(out, exist_ok=True)
+    runio.make_dir(out)
     results, todo = {}, []
     for c in cells:
         d = os.path.join(out, c.folder)

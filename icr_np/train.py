@@ -305,7 +305,7 @@ def train(config, out=None, progress=None, overwrite=False, root="runs"):
     run_dir = out if out is not None else runio.new_run_dir(root, config.name)
     _prepare_dir(run_dir, overwrite)
     run = Run(config, run_dir, progress)       # builds everything before the folder is created
-    os.makedirs(run_dir, exist_ok=True)
+    runio.make_dir(run_dir)
     run.write_config()
     return _go(run)
 

@@ -140,3 +140,24 @@ def test_existing_run_folder_is_not_overwritten(tmp_path, capsys):
 def test_resume_of_a_non_run_folder(tmp_path, capsys):
     code, _, err = call(["run", "--resume", str(tmp_path)], capsys)
     assert code == 2 and "does not hold a run" in err
+
+
+@pytest.mark.parametrize("command", [["run", "--steps", "2"] + FAST, ["sweep", "--steps", "2", "--no-progress"] + FAST])
+def test_an_out_folder_that_cannot_be_created_is_one_line(tmp_path, capsys, command):
+    (tmp_path / "afile").write_text("not a folder")
+    code, out, err = call(command + ["--out", str(tmp_path / "afile" / "sub")], capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "--out=" in lines[0] and "cannot be created" in lines[0], err
+    assert sorted(os.listdir(tmp_path)) == ["afile"]
+
+
+def test_a_file_system_error_mid_run_is_one_line(tmp_path, capsys, monkeypatch):
+    from icr_np import runio
+
+    def full(path, data):
+        raise OSError(28, "No space left on device", path)
+
+    monkeypatch.setattr(runio, "atomic_write_bytes", full)
+    code, out, err = call(["run", "--steps", "2", "--out", str(tmp_path / "r")] + FAST, capsys)
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 1 and "No space left on device" in lines[0] and "Traceback" not in err
