@@ -61,6 +61,8 @@ def train_options(f):
         click.option("--eval-every", type=int, default=None, help="Steps between evaluations (default 10; finite regime: one epoch)."),
         click.option("--eval-size", type=int, default=4096, show_default=True, help="In-distribution evaluation sentences."),
         click.option("--ood-size", type=int, default=512, show_default=True, help="OOD (unseen output) evaluation sentences."),
+        click.option("--ood-seq-len", type=int, default=None,
+                     help="Extension: context length H of the OOD sentences (default: the training H), a length shift on top of the unseen outputs."),
         click.option("--backend", type=click.Choice(BACKENDS), default="numpy", show_default=True,
                      help="Array backend: numpy (CPU), cupy (GPU), strict (array-api-strict, for testing)."),
         click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64", show_default=True,

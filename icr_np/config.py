@@ -61,6 +61,7 @@ class RunConfig:
     eval_every: int = None          # None: DEFAULT_EVAL_EVERY (population) or one epoch (finite)
     eval_size: int = 4096
     ood_size: int = 512
+    ood_seq_len: int = None         # extension (SPEC 1.5): OOD sentences of another context length H
     backend: str = "numpy"
     dtype: str = "float64"
     seed: int = 0
@@ -157,6 +158,12 @@ class RunConfig:
         if self.embeddings == "onehot" and self.d_model < 2 * task.vocab_size:
             raise ValueError(f"--d-model={self.d_model} is too small for one-hot embeddings of --vocab="
                              f"{task.vocab_size}: need --d-model >= {2 * task.vocab_size}, or --embeddings gaussian")
+        if self.ood_seq_len is not None:     # the task's own rule: H >= 4 and room for every bigram
+            shortest = max(4, 3 * (task.n_planted + task.noisy))
+            if isinstance(self.ood_seq_len, bool) or not isinstance(self.ood_seq_len, int) \
+                    or self.ood_seq_len < shortest:
+                raise ValueError(f"--ood-seq-len={self.ood_seq_len!r} is invalid: need an integer >= {shortest} "
+                                 "(room for the planted bigrams of this task)")
         return task
 
 

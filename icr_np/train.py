@@ -58,7 +58,7 @@ class Data:
         self.config, self.task = config, task
         g_eval = np.random.default_rng([config.seed, 1])
         self.eval_set = EvalSet(task.sample(config.eval_size, g_eval))
-        self.ood_set = EvalSet(task.sample(config.ood_size, g_eval, ood=True))
+        self.ood_set = EvalSet(task.sample(config.ood_size, g_eval, ood=True, seq_len=config.ood_seq_len))
         self.rng = np.random.default_rng([config.seed, 0])
         self.train_set, self.perm, self.alphahat = None, None, None
         if config.finite:

@@ -107,6 +107,7 @@ BAD = [
     (["run", "--model", "origin", "--scaled"], "--scaled"),
     (["run", "--model", "reparam", "--unembedding"], "--unembedding"),
     (["run", "--preset", "paper"], "--preset"),
+    (["run", "--ood-seq-len", "5"], "--ood-seq-len"),
     (["run", "--resume", "/nonexistent/run"], "--resume"),
     (["compare", "--models", "reparam-linear"], "--models"),
     (["plot", "/nonexistent/run"], "RUN_DIR"),

@@ -47,6 +47,21 @@ def test_noisy_reparam_lam_is_eta_t_and_loss_is_closed_form(tmp_path, alpha, lr,
     assert f["ood_p_noise"] == pytest.approx(theory.ood_p_noise(task, lr * steps), rel=1e-9)
 
 
+def test_ood_at_another_context_length(tmp_path):
+    """Extension (SPEC 1.5): OOD sentences of length H' != H. The reparam construction's logits do not
+    depend on H, so the OOD excess follows the same closed form; the OOD set really has length H'."""
+    from icr_np.train import Data
+    cfg = RunConfig(alpha=0.5, lr=0.1, steps=100, eval_every=25, ood_seq_len=200, **SMALL)
+    assert Data(cfg, cfg.task()).ood_set.batch.tokens.shape == (256, 200)
+    s = train(cfg, out=str(tmp_path / "r"))
+    task = cfg.task()
+    for r in rows_of(tmp_path / "r"):
+        expect = theory.excess_t(task, 0.1 * r["step"])
+        assert r["ood_excess_risk"] == pytest.approx(expect, rel=1e-9, abs=1e-300)
+    assert runio.read_json(str(tmp_path / "r" / "config.json"))["config"]["ood_seq_len"] == 200
+    assert s["final"]["ood_p_noise"] == pytest.approx(theory.ood_p_noise(task, 10.0), rel=1e-9)
+
+
 def test_noisy_reparam_beyond_float64_resolution_stays_finite(tmp_path):
     """Up to lam ~ 40 (excess ~ 1e-16) lam = eta t exactly. Past it the gradient of lam is float64 rounding
     noise (sums of O(1) terms that cancel, ~1e-17, machine-dependent) or exactly 0: NGD may take a few more
