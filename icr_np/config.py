@@ -158,8 +158,8 @@ class RunConfig:
         if self.embeddings == "onehot" and self.d_model < 2 * task.vocab_size:
             raise ValueError(f"--d-model={self.d_model} is too small for one-hot embeddings of --vocab="
                              f"{task.vocab_size}: need --d-model >= {2 * task.vocab_size}, or --embeddings gaussian")
-        if self.ood_seq_len is not None:     # the task's own rule: H >= 4 and room for every bigram
-            shortest = max(4, 3 * (task.n_planted + task.noisy))
+        if self.ood_seq_len is not None:
+            shortest = task.shortest_seq_len
             if isinstance(self.ood_seq_len, bool) or not isinstance(self.ood_seq_len, int) \
                     or self.ood_seq_len < shortest:
                 raise ValueError(f"--ood-seq-len={self.ood_seq_len!r} is invalid: need an integer >= {shortest} "

@@ -111,6 +111,11 @@ class RecallTask:
         return self.alpha > 0.0
 
     @property
+    def shortest_seq_len(self):
+        """The shortest context this task can fill: H >= 4 and H >= 3 * (bigrams), as validated above."""
+        return max(4, 3 * (self.n_planted + self.noisy))
+
+    @property
     def tau(self):
         return self.vocab_size - 1
 

@@ -169,3 +169,13 @@ def test_bigram_positions_follow_the_papers_redraw_rule(planted):
     assert set(emp) <= set(exact)
     worst = max(abs(emp.get(k, 0) / n - p) / np.sqrt(p * (1 - p) / n) for k, p in exact.items())
     assert worst < 5.0          # every cell within 5 standard errors
+
+
+@pytest.mark.parametrize("alpha,planted", [(0.0, 1), (0.5, 1), (0.0, 3), (0.5, 4)])
+def test_shortest_seq_len_is_the_validation_boundary(alpha, planted):
+    task = RecallTask(vocab_size=12, n_triggers=2, n_outputs=3, active_triggers=2, seq_len=64, alpha=alpha,
+                      n_planted=planted)
+    H = task.shortest_seq_len
+    task.replace(seq_len=H).sample(50, np.random.default_rng(0))
+    with pytest.raises(ValueError):
+        task.replace(seq_len=H - 1)
